@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { DataError } from '../data/errors.js';
+import { registerDataCommands } from './data-stats.js';
+
+const program = new Command('fer')
+  .description('facial expression recognition with multiple deep network learning (Yu & Zhang, ICMI 2015)')
+  .showHelpAfterError();
+registerDataCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof DataError) {
+    console.error(`error: ${err.message}`);
+    process.exitCode = 2;
+  } else {
+    console.error(err);
+    process.exitCode = 1;
+  }
+});
