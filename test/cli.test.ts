@@ -1,24 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { PACKAGE_ROOT } from '../src/data/paths.js';
+import { fer } from './helpers/cli.js';
 import { ferCsv, pixelText, withTempDir } from './helpers/fixtures.js';
-
-const run = promisify(execFile);
-const CLI = join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js');
-
-async function fer(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 test('fer data stats prints the class histogram per split, and --json', async () => {
   await withTempDir(async (dir) => {

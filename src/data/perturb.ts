@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FACE_PIXELS, FACE_SIZE } from './faces.js';
 import type { Rng } from '../util/rng.js';
-import { gatherFlat, repeatColumn } from './preprocess.js';
+import { gatherFlat, repeatColumn } from '../util/tensor-ops.js';
 
 export interface Perturbation {
   /** θ in radians; positive turns +x towards +y, i.e. clockwise on screen. */

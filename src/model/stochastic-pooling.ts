@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types.js';
+import type { Reseedable } from './seeded-dropout.js';
+import { gatherFlat } from '../util/tensor-ops.js';
 
 /**
  * Stochastic pooling (Zeiler & Fergus 2013) as a tfjs op with kernels of its own, so that
@@ -60,6 +62,13 @@ function inputTensor(info: tf.TensorInfo | undefined, backend: tf.KernelBackend)
   return tf.engine().makeTensorFromTensorInfo(tensorInfo, backend);
 }
 
+/**
+ * Sums over windows come from average pooling of the zero-padded input (the 1/9 cancels in
+ * the ratio). Sampling uses the exponential race: with E_i ~ Exp(1), argmax_i a_i / E_i is i
+ * with probability a_i / sum(a), so one max-pool-with-argmax draws every window at once.
+ * Windows that overlap share the noise of their common inputs: each window's draw has the
+ * right distribution, but overlapping windows are not independent of each other.
+ */
 function stochasticPoolComposite({ inputs, attrs, backend }: KernelArgs): tf.Tensor[] {
   const { poolSize: k, strides: s, training, seed } = attrs as unknown as StochasticPoolAttrs;
   return tf.tidy(() => {
@@ -67,40 +76,46 @@ function stochasticPoolComposite({ inputs, attrs, backend }: KernelArgs): tf.Ten
     const [n, h, w, c] = x.shape;
     const ho = pooledSize(h, k, s);
     const wo = pooledSize(w, k, s);
-    const padded = tf.pad(x, [[0, 0], [0, (ho - 1) * s + k - h], [0, (wo - 1) * s + k - w], [0, 0]]);
-    const taps: tf.Tensor4D[] = [];
-    for (let di = 0; di < k; di++) {
-      for (let dj = 0; dj < k; dj++) {
-        taps.push(tf.stridedSlice(padded, [0, di, dj, 0], [n, di + (ho - 1) * s + 1, dj + (wo - 1) * s + 1, c], [1, s, s, 1]) as tf.Tensor4D);
-      }
-    }
-    const total = tf.addN(taps);
-    // Flat index into x of each window's top-left element; a tap adds its (di, dj) offset.
-    const steps = (count: number, step: number, shape: number[]): tf.Tensor => tf.reshape(tf.range(0, count * step, step, 'int32'), shape);
-    const topLeft = tf.add(
-      tf.add(steps(n, h * w * c, [n, 1, 1, 1]), steps(ho, s * w * c, [1, ho, 1, 1])),
-      tf.add(steps(wo, s * c, [1, 1, wo, 1]), steps(c, 1, [1, 1, 1, c])),
-    );
+    const hp = (ho - 1) * s + k;
+    const wp = (wo - 1) * s + k;
+    const padded = tf.pad(x, [[0, 0], [0, hp - h], [0, wp - w], [0, 0]]);
     if (!training) {
-      const squares = tf.addN(taps.map((t) => tf.square(t)));
-      return [tf.divNoNan(squares, total), tf.broadcastTo(topLeft, [n, ho, wo, c])];
+      const weighted = tf.divNoNan(tf.avgPool(tf.square(padded), k, s, 'valid'), tf.avgPool(padded, k, s, 'valid'));
+      return [weighted, tf.zeros([n, ho, wo, c], 'int32')];
     }
-    // The chosen tap is the number of cumulative sums below u ~ U(0, total): tap t wins
-    // with probability a_t / total, and a zero tap (an empty interval) never does.
-    const u = tf.mul(tf.randomUniform([n, ho, wo, c], 0, 1, 'float32', seed), total);
-    let cumulative: tf.Tensor = tf.zerosLike(total);
-    let chosen: tf.Tensor = tf.zeros([n, ho, wo, c], 'int32');
-    for (const tap of taps.slice(0, -1)) {
-      cumulative = tf.add(cumulative, tap);
-      chosen = tf.add(chosen, tf.cast(tf.less(cumulative, u), 'int32'));
-    }
-    const y = tf.addN(taps.map((tap, t) => tf.mul(tap, tf.cast(tf.equal(chosen, t), 'float32'))));
-    const offsets = tf.tensor1d(
-      Array.from({ length: k * k }, (_, t) => Math.floor(t / k) * w * c + (t % k) * c),
-      'int32',
-    );
-    return [y, tf.add(topLeft, tf.gather(offsets, chosen))];
+    const exponential = tf.neg(tf.log(tf.randomUniform(padded.shape, 0, 1, 'float32', seed)));
+    // The tiny offset keeps every argmax inside its window even when the window is all zero
+    // (some kernels start their maximum at the smallest positive float); such windows then get
+    // their top-left element below, whichever tied element the kernel picked.
+    const keys = tf.add(tf.div(padded, exponential), 1e-30);
+    const { indexes } = tf.maxPoolWithArgmax(keys as tf.Tensor4D, k, s, 'valid', true);
+    const flatIndex = tf.reshape(indexes, [-1]) as tf.Tensor1D;
+    const y = tf.reshape(gatherFlat(tf.reshape(padded, [-1]) as tf.Tensor1D, flatIndex), [n, ho, wo, c]);
+    const sampled = tf.reshape(unpadIndex(flatIndex, hp, wp, c, h, w), [n, ho, wo, c]);
+    const empty = tf.equal(tf.avgPool(padded, k, s, 'valid'), 0);
+    return [y, tf.where(empty, windowTopLeft(n, h, w, c, ho, wo, s), sampled)];
   });
+}
+
+/** Flat index into x [n, h, w, c] of each window's top-left element, shaped [n, ho, wo, c]. */
+function windowTopLeft(n: number, h: number, w: number, c: number, ho: number, wo: number, s: number): tf.Tensor {
+  const steps = (count: number, step: number, shape: number[]): tf.Tensor => tf.reshape(tf.range(0, count * step, step, 'int32'), shape);
+  const index = tf.add(
+    tf.add(steps(n, h * w * c, [n, 1, 1, 1]), steps(ho, s * w * c, [1, ho, 1, 1])),
+    tf.add(steps(wo, s * c, [1, 1, wo, 1]), steps(c, 1, [1, 1, 1, c])),
+  );
+  return tf.broadcastTo(index, [n, ho, wo, c]);
+}
+
+/** Flat indices into a [n, hp, wp, c] tensor, as flat indices into its [n, h, w, c] top-left corner. */
+function unpadIndex(index: tf.Tensor1D, hp: number, wp: number, c: number, h: number, w: number): tf.Tensor {
+  const int = (v: number): tf.Scalar => tf.scalar(v, 'int32');
+  const batch = tf.floorDiv(index, int(hp * wp * c));
+  const inImage = tf.sub(index, tf.mul(batch, int(hp * wp * c)));
+  const row = tf.floorDiv(inImage, int(wp * c));
+  const inRow = tf.sub(inImage, tf.mul(row, int(wp * c)));
+  const rowStart = tf.mul(tf.add(tf.mul(batch, int(h)), row), int(w * c));
+  return tf.add(rowStart, inRow);
 }
 
 function stochasticPoolGradComposite({ inputs, attrs, backend }: KernelArgs): tf.Tensor {
@@ -136,7 +151,7 @@ export interface StochasticPooling2DConfig extends LayerArgs {
  * The pooling layer. Each training call draws a fresh seed from a counter, so a run is
  * reproducible from `reseed(seed)`; the trainer reseeds it every step.
  */
-export class StochasticPooling2D extends tfl.layers.Layer {
+export class StochasticPooling2D extends tfl.layers.Layer implements Reseedable {
   static readonly className = 'StochasticPooling2D';
   readonly poolSize: number;
   readonly strides: number;

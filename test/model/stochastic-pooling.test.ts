@@ -101,3 +101,23 @@ test('no tensors leak from a training step through the pooling op', () => {
   }
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('on wasm: the same results as cpu, and all-zero windows send their gradient to the top-left', async () => {
+  const { initEngine } = await import('../../src/model/engine/backend.js');
+  const x = tf.relu(tf.randomNormal([2, 9, 9, 3], 0, 1, 'float32', 4)) as tf.Tensor4D;
+  const values = x.arraySync();
+  const attrs = { poolSize: 3, strides: 2, training: true, seed: 8 };
+  const onCpu = { inference: [...stochasticPool2d(x, { ...attrs, training: false }).dataSync()], training: [...stochasticPool2d(x, attrs).dataSync()] };
+  await initEngine({ backend: 'wasm' });
+  try {
+    const xw = tf.tensor4d(values);
+    const inference = [...stochasticPool2d(xw, { ...attrs, training: false }).dataSync()];
+    inference.forEach((v, i) => assert.ok(Math.abs(v - onCpu.inference[i]!) < 1e-5));
+    assert.deepEqual([...stochasticPool2d(xw, attrs).dataSync()], onCpu.training);
+    const zeros = tf.zeros([1, 3, 3, 1]) as tf.Tensor4D;
+    const dx = tf.grad((input: tf.Tensor) => tf.sum(stochasticPool2d(input as tf.Tensor4D, attrs)))(zeros).dataSync();
+    assert.deepEqual([...dx], [1, 0, 0, 0, 0, 0, 0, 0, 0]);
+  } finally {
+    await tf.setBackend('cpu');
+  }
+});
