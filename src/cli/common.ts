@@ -41,9 +41,9 @@ export interface DataOptions {
   skipBadRows?: boolean;
 }
 
-export function addDataOptions(command: Command): Command {
+export function addDataOptions(command: Command, defaultData = DEFAULT_FER_FILE): Command {
   return command
-    .option('--data <path>', `fer2013.csv(.gz) or ImageFolder (default: <data-root>/${DEFAULT_FER_FILE})`)
+    .option('--data <path>', `fer2013.csv(.gz) or ImageFolder (default: <data-root>/${defaultData})`)
     .option('--data-root <dir>', 'root of the shared data folders (default: $FER_DATA or ../shared/data)')
     .option('--skip-bad-rows', 'count and report malformed rows instead of stopping at the first');
 }

@@ -5,6 +5,7 @@ import { registerDataCommands } from './data-stats.js';
 import { registerTrainCommand } from './train.js';
 import { registerEvaluateCommand } from './evaluate.js';
 import { registerEnsembleCommands } from './ensemble.js';
+import { registerFinetuneCommand } from './finetune.js';
 
 const program = new Command('fer')
   .description('facial expression recognition with multiple deep network learning (Yu & Zhang, ICMI 2015)')
@@ -13,6 +14,7 @@ registerDataCommands(program);
 registerTrainCommand(program);
 registerEvaluateCommand(program);
 registerEnsembleCommands(program);
+registerFinetuneCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof DataError) {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { loadFaces, requireSplit } from '../data/dataset.js';
+import { DEFAULT_FER_FILE } from '../data/paths.js';
 import { buildNetwork, DEFAULT_NETWORK } from '../model/network.js';
 import { describeEngine } from '../model/engine/backend.js';
 import { DEFAULT_TRAIN, trainNetwork, type LabelledInputs, type TrainConfig, type TrainSummary } from '../train/trainer.js';
@@ -22,23 +23,33 @@ export interface TrainingOptions extends DataOptions, EngineOptions {
   quiet?: boolean;
 }
 
-/** The options every command that trains networks shares (train, ensemble train). */
-export function addTrainingOptions(command: Command): Command {
+export interface TrainingDefaults {
+  epochs: number;
+  lr: number;
+  trainSplit: string;
+  evalSplit: string;
+  data: string;
+}
+
+const PRETRAINING: TrainingDefaults = { epochs: DEFAULT_TRAIN.epochs, lr: DEFAULT_TRAIN.lr, trainSplit: 'Training', evalSplit: 'PublicTest', data: DEFAULT_FER_FILE };
+
+/** The options every command that trains networks shares (train, ensemble train, finetune). */
+export function addTrainingOptions(command: Command, defaults: TrainingDefaults = PRETRAINING): Command {
   command
     .option('--seed <n>', 'seed of weights, shuffling, perturbation, pooling and dropout', positiveInt('--seed'), DEFAULT_NETWORK.initSeed)
-    .option('--epochs <n>', 'epochs', positiveInt('--epochs'), DEFAULT_TRAIN.epochs)
+    .option('--epochs <n>', 'epochs', positiveInt('--epochs'), defaults.epochs)
     .option('--batch <n>', 'batch size', positiveInt('--batch'), DEFAULT_TRAIN.batchSize)
-    .option('--lr <x>', 'initial AdaGrad learning rate', positiveNumber('--lr'), DEFAULT_TRAIN.lr)
+    .option('--lr <x>', 'initial AdaGrad learning rate', positiveNumber('--lr'), defaults.lr)
     .option('--min-lr <x>', 'floor of the halved learning rate', positiveNumber('--min-lr'), DEFAULT_TRAIN.minLr)
     .option('--dropout <x>', 'dropout rate of the two hidden FC layers (the paper gives none)', positiveNumber('--dropout'), DEFAULT_NETWORK.dropout)
     .option('--subset <n>', 'train on a seeded random subset of n faces', positiveInt('--subset'))
     .option('--eval-subset <n>', 'evaluate on a seeded random subset of n faces', positiveInt('--eval-subset'))
-    .option('--train-split <name>', 'split to train on', 'Training')
-    .option('--eval-split <name>', 'split checked after every epoch and used for model selection', 'PublicTest')
+    .option('--train-split <name>', 'split to train on', defaults.trainSplit)
+    .option('--eval-split <name>', 'split checked after every epoch and used for model selection', defaults.evalSplit)
     .option('--no-perturb', 'train on the faces as they are, without random affine perturbation')
     .option('--select-by <what>', 'keep the epoch with the best "eval" accuracy or best "train" accuracy (the paper)', 'eval')
     .option('--quiet', 'no progress bar');
-  addDataOptions(command);
+  addDataOptions(command, defaults.data);
   return addEngineOptions(command);
 }
 
@@ -49,7 +60,7 @@ export interface PreparedTraining {
 }
 
 /** Starts the engine, reads and preprocesses the training and eval splits once. */
-export async function prepareTraining(opts: TrainingOptions, fallbackData?: string): Promise<PreparedTraining> {
+export async function prepareTraining(opts: TrainingOptions, fallbackData = DEFAULT_FER_FILE): Promise<PreparedTraining> {
   if (opts.selectBy !== 'eval' && opts.selectBy !== 'train') throw new Error(`--select-by must be "eval" or "train", got "${opts.selectBy}"`);
   await startEngine(opts);
   const source = dataPath(opts, fallbackData);
