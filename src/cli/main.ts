@@ -6,6 +6,7 @@ import { registerTrainCommand } from './train.js';
 import { registerEvaluateCommand } from './evaluate.js';
 import { registerEnsembleCommands } from './ensemble.js';
 import { registerFinetuneCommand } from './finetune.js';
+import { registerPredictCommand } from './predict.js';
 
 const program = new Command('fer')
   .description('facial expression recognition with multiple deep network learning (Yu & Zhang, ICMI 2015)')
@@ -15,6 +16,7 @@ registerTrainCommand(program);
 registerEvaluateCommand(program);
 registerEnsembleCommands(program);
 registerFinetuneCommand(program);
+registerPredictCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof DataError) {

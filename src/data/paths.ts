@@ -15,3 +15,6 @@ export function dataRoot(override?: string): string {
 export const DEFAULT_FER_FILE = 'fer2013/fer2013-dev.csv.gz';
 export const DEFAULT_SFEW_DIR = 'sfew2-aligned';
 export const DEFAULT_PHOTOS_DIR = 'photos';
+
+/** The model the package ships, trained by this repository's own commands (see models/README.md). */
+export const DEFAULT_MODEL_DIR = join(PACKAGE_ROOT, 'models', 'fer2013-net1');

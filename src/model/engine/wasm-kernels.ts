@@ -2,9 +2,10 @@
  * Training kernels for tfjs-backend-wasm 4.22. The stock backend lacks Conv2DBackpropFilter
  * and runs several other backward kernels as scalar C++ loops (10-20x slower than XNNPACK),
  * and its MaxPoolGrad starts each window maximum at +FLT_MIN, which misroutes the gradient of
- * windows whose values are all <= 0. Each kernel here rewrites the work as ordinary tf ops that
- * reach XNNPACK (conv2d, untransposed matMul, avgPool). Measurements and the reasoning behind
- * each choice: shared/docs/engines-measured.md.
+ * windows whose values are all <= 0. Each kernel here rewrites the work as ordinary tf ops,
+ * chosen so that the heavy part reaches XNNPACK (conv2d, untransposed matMul, avgPool,
+ * broadcasting add/mul). Measurements and the reasoning behind each choice:
+ * shared/docs/engines-measured.md.
  *
  * Ops run inside a kernel are not recorded on the gradient tape, so these kernels need no
  * gradients of their own. Stock kernels stay in use for the cases not rewritten here.
@@ -26,7 +27,7 @@ let registered = false;
  */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
-  if (tf.findBackend('wasm') == null) {
+  if (tf.engine().registry['wasm'] == null) {
     throw new Error('registerWasmTrainingKernels: start the wasm backend first');
   }
   replaceKernel(tf.Conv2DBackpropFilter, () => conv2dBackpropFilter);
@@ -214,17 +215,24 @@ function conv2dBackpropInputRoute(inputs: Tensors, attrs: tf.NamedAttrMap): OpsB
 }
 
 /**
- * Only the untransposed case reaches XNNPACK; a transposed operand is transposed explicitly
- * and the product re-enters this kernel untransposed, which goes to the stock kernel.
+ * Only the untransposed case reaches XNNPACK, so transposes are made explicit and the product
+ * re-enters this kernel untransposed, which goes to the stock kernel. Of op(A)op(B) and
+ * (op(B)^T op(A)^T)^T, the form that moves fewer elements is used: for the dense layers'
+ * dy W^T that means transposing dy and the product instead of the large weight matrix.
  */
-function batchMatMulRoute(_inputs: Tensors, attrs: tf.NamedAttrMap): OpsBody | null {
+function batchMatMulRoute(inputs: Tensors, attrs: tf.NamedAttrMap): OpsBody | null {
   const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
   if (!transposeA && !transposeB) return null;
-  return (inputs) => {
-    const a = inputs['a']!;
-    const b = inputs['b']!;
-    return tf.matMul(transposeA ? swapLastTwo(a) : a, transposeB ? swapLastTwo(b) : b);
-  };
+  const a = inputs['a']!;
+  const b = inputs['b']!;
+  const outSize = (a.size / a.shape[a.rank - 1]! / a.shape[a.rank - 2]!)
+    * a.shape[transposeA ? a.rank - 1 : a.rank - 2]! * b.shape[transposeB ? b.rank - 2 : b.rank - 1]!;
+  const direct = (transposeA ? a.size : 0) + (transposeB ? b.size : 0);
+  const swapped = (transposeA ? 0 : a.size) + (transposeB ? 0 : b.size) + outSize;
+  if (direct <= swapped) {
+    return () => tf.matMul(transposeA ? swapLastTwo(a) : a, transposeB ? swapLastTwo(b) : b);
+  }
+  return () => swapLastTwo(tf.matMul(transposeB ? b : swapLastTwo(b), transposeA ? a : swapLastTwo(a)));
 }
 
 function swapLastTwo(t: tf.Tensor): tf.Tensor {
@@ -238,7 +246,7 @@ function swapLastTwo(t: tf.Tensor): tf.Tensor {
 const FLT_MIN = 2 ** -126;
 /** The smallest subnormal float: the step between consecutive floats just above FLT_MIN. */
 const SUBNORMAL_STEP = 2 ** -149;
-/** Inputs are scaled by 2^SCALE_EXP on the fast route; exact below 2^(128-SCALE_EXP). */
+/** The fast route scales x by 2^SCALE_EXP, which is exact while the result stays finite. */
 const SCALE_EXP = 100;
 
 /**

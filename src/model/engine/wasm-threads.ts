@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,7 +45,8 @@ const threadedFactoryScript = path.join(wasmPackageDir, 'wasm-out', 'tfjs-backen
  * and says why in `fallbackReason`. Throws only when the wasm backend cannot start at all.
  */
 export async function startWasmBackend(threads: number): Promise<WasmStart> {
-  if (tf.findBackend('wasm') != null) {
+  // Not tf.findBackend: it would start the backend, before the thread settings below.
+  if (tf.engine().registry['wasm'] != null) {
     await setBackendOrThrow();
     return describeRunning(threads, 'the wasm backend was already running; its thread count is fixed at start-up');
   }
@@ -71,7 +72,14 @@ export async function startWasmBackend(threads: number): Promise<WasmStart> {
   return reason == null ? { threads: 1 } : { threads: 1, fallbackReason: reason };
 }
 
+/**
+ * Checked before the threaded start because a pthread worker that fails to load raises an
+ * uncaught exception in the main thread (emscripten rethrows it), which cannot be caught.
+ */
 function threadSupportProblem(): string | undefined {
+  for (const file of [threadedFactoryScript, path.join(wasmDistDir, 'tfjs-backend-wasm-threaded-simd.wasm')]) {
+    if (!existsSync(file)) return `${file} is missing`;
+  }
   if (typeof SharedArrayBuffer !== 'function') return 'SharedArrayBuffer is not available';
   const probe = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor);
   if (!(probe.buffer instanceof SharedArrayBuffer)) return 'shared WebAssembly memory is not supported';
