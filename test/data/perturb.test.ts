@@ -14,6 +14,7 @@ import {
   type Perturbation,
 } from '../../src/data/perturb.js';
 import { Rng } from '../../src/util/rng.js';
+import { assertClose } from '../helpers/fixtures.js';
 
 await tf.setBackend('cpu');
 
@@ -36,14 +37,6 @@ function warp(data: Float32Array, ps: Perturbation[]): Float32Array {
 
 const at = (img: Float32Array, x: number, y: number): number => img[y * FACE_SIZE + x] as number;
 
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, what);
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i] as number;
-    const e = expected[i] as number;
-    if (!(Math.abs(a - e) <= tol)) assert.fail(`${what}: index ${i}: ${a} vs ${e} (tol ${tol})`);
-  }
-}
 
 const key = (p: Perturbation): string =>
   [p.rotation, p.skewX, p.skewY, p.delta, p.shiftX, p.shiftY, p.flip].map(String).join('|');

@@ -14,6 +14,7 @@ import {
   standardize,
 } from '../../src/data/preprocess.js';
 import { Rng } from '../../src/util/rng.js';
+import { assertClose } from '../helpers/fixtures.js';
 
 await tf.setBackend('cpu');
 
@@ -49,14 +50,6 @@ function stats(a: Float32Array): { mean: number; std: number } {
   return { mean, std: Math.sqrt(q / a.length) };
 }
 
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, what);
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i] as number;
-    const e = expected[i] as number;
-    if (!(Math.abs(a - e) <= tol)) assert.fail(`${what}: index ${i}: ${a} vs ${e} (tol ${tol})`);
-  }
-}
 
 function randomFaces(n: number, seed: number): FaceSet {
   const rng = new Rng(seed);

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,4 +32,14 @@ export function ferCsv(rows: readonly (readonly [number, string])[]): string {
 export function sharedData(relative: string): { path: string; skip: string | false } {
   const path = join(dataRoot(), relative);
   return { path, skip: existsSync(path) ? false : `shared data not found at ${path} (set FER_DATA)` };
+}
+
+/** Element-wise |actual - expected| <= tol, naming the first index that is not. */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, what);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i] as number;
+    const e = expected[i] as number;
+    if (!(Math.abs(a - e) <= tol)) assert.fail(`${what}: index ${i}: ${a} vs ${e} (tol ${tol})`);
+  }
 }
