@@ -4,6 +4,7 @@ import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js'
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types.js';
 import type { Reseedable } from './seeded-dropout.js';
 import { gatherFlat } from '../util/tensor-ops.js';
+import { exponentialNoise } from '../util/rng.js';
 
 /**
  * Stochastic pooling (Zeiler & Fergus 2013) as a tfjs op with kernels of its own, so that
@@ -83,28 +84,28 @@ function stochasticPoolComposite({ inputs, attrs, backend }: KernelArgs): tf.Ten
       const weighted = tf.divNoNan(tf.avgPool(tf.square(padded), k, s, 'valid'), tf.avgPool(padded, k, s, 'valid'));
       return [weighted, tf.zeros([n, ho, wo, c], 'int32')];
     }
-    const exponential = tf.neg(tf.log(tf.randomUniform(padded.shape, 0, 1, 'float32', seed)));
-    // The tiny offset keeps every argmax inside its window even when the window is all zero
-    // (some kernels start their maximum at the smallest positive float); such windows then get
-    // their top-left element below, whichever tied element the kernel picked.
-    const keys = tf.add(tf.div(padded, exponential), 1e-30);
+    const exponential = tf.tensor(exponentialNoise(padded.size, seed), padded.shape);
+    const keys = tf.add(tf.div(padded, exponential), topLeftFirst(n, hp, wp, c));
     const { indexes } = tf.maxPoolWithArgmax(keys as tf.Tensor4D, k, s, 'valid', true);
     const flatIndex = tf.reshape(indexes, [-1]) as tf.Tensor1D;
     const y = tf.reshape(gatherFlat(tf.reshape(padded, [-1]) as tf.Tensor1D, flatIndex), [n, ho, wo, c]);
-    const sampled = tf.reshape(unpadIndex(flatIndex, hp, wp, c, h, w), [n, ho, wo, c]);
-    const empty = tf.equal(tf.avgPool(padded, k, s, 'valid'), 0);
-    return [y, tf.where(empty, windowTopLeft(n, h, w, c, ho, wo, s), sampled)];
+    return [y, tf.reshape(unpadIndex(flatIndex, hp, wp, c, h, w), [n, ho, wo, c])];
   });
 }
 
-/** Flat index into x [n, h, w, c] of each window's top-left element, shaped [n, ho, wo, c]. */
-function windowTopLeft(n: number, h: number, w: number, c: number, ho: number, wo: number, s: number): tf.Tensor {
-  const steps = (count: number, step: number, shape: number[]): tf.Tensor => tf.reshape(tf.range(0, count * step, step, 'int32'), shape);
-  const index = tf.add(
-    tf.add(steps(n, h * w * c, [n, 1, 1, 1]), steps(ho, s * w * c, [1, ho, 1, 1])),
-    tf.add(steps(wo, s * c, [1, 1, wo, 1]), steps(c, 1, [1, 1, 1, c])),
-  );
-  return tf.broadcastTo(index, [n, ho, wo, c]);
+const TIE_BREAK = 1e-30;
+
+/**
+ * A tiny offset, largest at the top-left of the image and falling along rows, so that an
+ * all-zero window picks its top-left element (which is never padding) and every argmax
+ * stays inside its window, whatever a kernel does with ties or with windows at or below
+ * its starting maximum. Against any real activation it is negligible. Built with matMuls
+ * against ones, as the wasm backend's broadcasting and tiling are slow.
+ */
+function topLeftFirst(n: number, hp: number, wp: number, c: number): tf.Tensor {
+  const perPosition = tf.reshape(tf.mul(tf.sub(1, tf.div(tf.range(0, hp * wp, 1, 'float32'), hp * wp)), TIE_BREAK), [hp * wp, 1]);
+  const perImage = tf.reshape(tf.matMul(perPosition, tf.ones([1, c])), [1, hp * wp * c]);
+  return tf.reshape(tf.matMul(tf.ones([n, 1]), perImage), [n, hp, wp, c]);
 }
 
 /** Flat indices into a [n, hp, wp, c] tensor, as flat indices into its [n, h, w, c] top-left corner. */
