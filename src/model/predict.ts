@@ -31,7 +31,8 @@ export function predictProbabilities(model: tfl.LayersModel, faces: Float32Array
       const batch = faceBatch(faces, start, end);
       const probabilities = copies.map((copy) => {
         const input = copy === IDENTITY ? batch : perturb(batch, new Array<Perturbation>(end - start).fill(copy));
-        return tf.softmax(model.predict(input) as tf.Tensor2D);
+        // Without batchSize tfjs would split the batch into chunks of 32.
+        return tf.softmax(model.predict(input, { batchSize: end - start }) as tf.Tensor2D);
       });
       return tf.div(tf.addN(probabilities), copies.length);
     });

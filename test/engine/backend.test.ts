@@ -4,16 +4,27 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describeEngine, initEngine } from '../../src/model/engine/backend.js';
+import { torchAvailability } from '../../src/model/engine/torch/index.js';
 import { onBoth, randomTensor, relativeError } from './reference.js';
 
 const originalBlob = globalThis.Blob;
 const originalCreateObjectURL = URL.createObjectURL;
 const realCores = os.cpus().length;
 
-test('the torch engine is not available yet, and saying so leaves the engine unstarted', async () => {
-  await assert.rejects(initEngine({ backend: 'torch' }), /torch backend not available/);
+const torch = torchAvailability();
+
+test('without the torch addon, asking for torch fails with the reason and leaves the engine unstarted', { skip: torch.available ? 'the torch addon is built here' : false }, async () => {
+  await assert.rejects(initEngine({ backend: 'torch' }), /torch backend not available: ./);
   assert.equal(describeEngine(), 'not started');
+});
+
+test('auto picks torch when its addon is built, else wasm', async () => {
+  const script = `import('${new URL('../../src/model/engine/backend.js', import.meta.url).href}').then((m) => m.initEngine()).then((e) => console.log(e.backend))`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+  assert.equal(stdout.trim(), torch.available ? 'torch' : 'wasm');
 });
 
 test('invalid thread counts are refused', async () => {
@@ -21,9 +32,9 @@ test('invalid thread counts are refused', async () => {
   await assert.rejects(initEngine({ threads: 1.5 }), /positive integer/);
 });
 
-test('auto starts wasm with min(2, cores) threads, or reports why it fell back to 1', async (t) => {
+test('wasm starts with min(2, cores) threads, or reports why it fell back to 1', async (t) => {
   const expected = Math.min(2, os.availableParallelism());
-  const engine = await initEngine();
+  const engine = await initEngine({ backend: 'wasm' });
   assert.equal(engine.backend, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
   assert.equal(getThreadsCount(), engine.threads);
@@ -46,11 +57,11 @@ test('the start-up patches are undone', () => {
 });
 
 test('initEngine is idempotent and refuses a different configuration', async () => {
-  const first = await initEngine();
-  assert.deepEqual(await initEngine({ backend: 'auto' }), first);
+  const first = await initEngine({ backend: 'wasm' });
   assert.deepEqual(await initEngine({ backend: 'wasm', threads: first.threads }), first);
+  assert.deepEqual(await initEngine(), first, 'an unspecified request accepts the running engine');
   await assert.rejects(initEngine({ backend: 'cpu' }), /already started/);
-  await assert.rejects(initEngine({ threads: first.threads + 1 }), /already started/);
+  await assert.rejects(initEngine({ backend: 'wasm', threads: first.threads + 1 }), /already started/);
 });
 
 test('the threaded backend computes a convolution and its gradients like cpu', async () => {

@@ -1,19 +1,21 @@
 /**
- * Chooses and starts the compute engine once per process. Engines live in a registry so
- * that another (e.g. a native torch engine) is one more entry.
+ * Chooses and starts the compute engine once per process: the native torch backend when its
+ * addon is built (see scripts/build-torch.mjs), else tfjs-backend-wasm with the training
+ * kernels it lacks; cpu only for reference results.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // The tfjs-core node bundle registers no gradient functions; tfjs-layers registers them all.
 import '@tensorflow/tfjs-layers';
 import os from 'node:os';
+import { startTorchBackend, torchAvailability } from './torch/index.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { startWasmBackend } from './wasm-threads.js';
 
 export type EngineName = 'wasm' | 'cpu' | 'torch';
 
 export interface EngineOptions {
-  /** 'auto' picks the fastest engine available; for now that is always wasm. */
+  /** 'auto' picks the fastest engine available: torch when its addon is built, else wasm. */
   backend?: EngineName | 'auto';
   /** Compute threads; default min(2, available parallelism). */
   threads?: number;
@@ -43,12 +45,12 @@ const engines: Record<EngineName, EngineStarter> = {
     if (!(await tf.setBackend('cpu'))) throw new Error('the tfjs cpu backend failed to start');
     return { backend: 'cpu', threads: 1 };
   },
-  torch: async () => {
-    throw new Error('torch backend not available');
-  },
+  torch: (threads) => startTorchBackend(threads),
 };
 
-const AUTO_ORDER: readonly EngineName[] = ['wasm'];
+function autoEngine(): EngineName {
+  return torchAvailability().available ? 'torch' : 'wasm';
+}
 
 let running: { key: string; info: Promise<EngineInfo> } | undefined;
 let current: EngineInfo | undefined;
@@ -62,7 +64,9 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
   const threads = opts.threads ?? Math.min(2, os.availableParallelism());
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${opts.threads}`);
   const requested = opts.backend ?? 'auto';
-  const name = requested === 'auto' ? AUTO_ORDER[0]! : requested;
+  // An unspecified request accepts whatever engine already runs.
+  if (running != null && requested === 'auto' && opts.threads === undefined) return running.info;
+  const name = requested === 'auto' ? autoEngine() : requested;
   const key = `${name}/${threads}`;
   if (running != null) {
     if (running.key !== key) {
